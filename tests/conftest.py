@@ -1,0 +1,180 @@
+"""Fixtures shared by the unit and integration tests.
+
+Unit tests run the app in-process with the real OpenTelemetry SDK and the real sentry-sdk; only the last hop
+is replaced: spans and logs go to the SDK's in-memory exporters, Sentry envelopes to a transport that keeps
+them (the event is built, scrubbed and serialised exactly as it would be sent).
+
+Integration tests start real peers on 127.0.0.1: the app under gunicorn, Bugsink (for Sentry), and the
+collector, Prometheus and Loki built from the Go module proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sentry_sdk.transport import Transport
+
+from stackapp import create_app, telemetry
+from stackapp.settings import Settings
+from tests.peers.bugsink import Bugsink
+from tests.peers.process import Service, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_DIR = ROOT / "app"
+# A DSN that names a real-looking project; in unit tests the recording transport receives what it would send.
+TEST_DSN = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/42"
+
+
+# ---------------------------------------------------------------------------------------------- unit tests
+
+
+@dataclass
+class Recorded:
+    """What the in-process app emitted: spans and log records (OTel), and Sentry events."""
+
+    telemetry: telemetry.Telemetry
+    span_exporter: InMemorySpanExporter
+    log_exporter: InMemoryLogRecordExporter
+    metric_reader: InMemoryMetricReader
+    envelopes: list = field(default_factory=list)
+
+    def flush(self) -> None:
+        self.telemetry.tracer_provider.force_flush()
+        self.telemetry.logger_provider.force_flush()
+
+    @property
+    def spans(self):
+        self.flush()
+        return self.span_exporter.get_finished_spans()
+
+    @property
+    def logs(self):
+        self.flush()
+        return [item.log_record for item in self.log_exporter.get_finished_logs()]
+
+    @property
+    def events(self) -> list[dict]:
+        return [item.payload.json for envelope in self.envelopes for item in envelope.items
+                if item.type == "event"]
+
+    def server_span(self, route: str):
+        matches = [s for s in self.spans if s.kind.name == "SERVER" and s.attributes.get("http.route") == route]
+        assert matches, f"no server span for {route}; spans: {[s.name for s in self.spans]}"
+        return matches[-1]
+
+
+class RecordingTransport(Transport):
+    def __init__(self, envelopes: list):
+        super().__init__()
+        self.envelopes = envelopes
+
+    def capture_envelope(self, envelope) -> None:
+        self.envelopes.append(envelope)
+
+
+@pytest.fixture(scope="session")
+def _otel_session() -> Recorded:
+    # OpenTelemetry allows one set of global providers a process: start them once, clear between tests.
+    recorded = Recorded(
+        telemetry=None, span_exporter=InMemorySpanExporter(), log_exporter=InMemoryLogRecordExporter(),
+        metric_reader=InMemoryMetricReader(),
+    )
+    recorded.telemetry = telemetry.start_opentelemetry(
+        Settings(otlp_endpoint=""), span_exporter=recorded.span_exporter, log_exporter=recorded.log_exporter,
+        metric_reader=recorded.metric_reader,
+    )
+    return recorded
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(sentry_dsn=TEST_DSN, otlp_endpoint="", failure_rate=0.0, environment="test",
+                    release="stackapp@test", server_name="test-host")
+
+
+@pytest.fixture
+def recorded(_otel_session: Recorded, settings: Settings) -> Recorded:
+    _otel_session.flush()
+    _otel_session.span_exporter.clear()
+    _otel_session.log_exporter.clear()
+    _otel_session.envelopes = []
+    telemetry.start_sentry(settings, transport=RecordingTransport(_otel_session.envelopes))
+    return _otel_session
+
+
+@pytest.fixture
+def client(recorded: Recorded, settings: Settings):
+    return create_app(settings).test_client()
+
+
+# ------------------------------------------------------------------------------------- integration tests
+
+
+@pytest.fixture(scope="session")
+def bugsink(tmp_path_factory) -> Bugsink:
+    server = Bugsink(tmp_path_factory.mktemp("bugsink")).start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class AppServer:
+    url: str
+    service: Service
+
+    def get(self, path: str, headers: dict[str, str] | None = None, timeout: float = 10.0):
+        """(status, JSON body or text, response headers): error statuses are answers here, not exceptions."""
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, body, response_headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            status, body, response_headers = error.code, error.read(), error.headers
+        try:
+            return status, json.loads(body), response_headers
+        except ValueError:
+            return status, body.decode(errors="replace"), response_headers
+
+
+@pytest.fixture
+def start_app(tmp_path):
+    """Start the app under real gunicorn with gunicorn.conf.py, as the image runs it; env adds settings."""
+    started: list[Service] = []
+
+    def start(env: dict[str, str], workers: int = 2) -> AppServer:
+        port = free_port()
+        service = Service(
+            "app",
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "stackapp.wsgi:app"],
+            tmp_path / f"app-{port}.log",
+            env={"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
+                 "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prometheus-{port}"), "FAILURE_RATE": "0",
+                 "SERVER_NAME": "integration-test", **env},
+            cwd=APP_DIR,
+        ).start()
+        started.append(service)
+        service.wait_for_http(f"http://127.0.0.1:{port}/health", timeout=30)
+        return AppServer(f"http://127.0.0.1:{port}", service)
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """Remove the app's settings from this process's environment, so a test sets exactly what it means."""
+    for name in list(os.environ):
+        if name.startswith(("SENTRY_", "OTEL_", "TRACE_", "TRACING_", "GRAFANA_", "FAILURE_")):
+            monkeypatch.delenv(name)
+    return monkeypatch
