@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from stackapp import create_app, telemetry
 from stackapp.settings import Settings
 from tests.peers.bugsink import Bugsink
 from tests.peers.process import Service, free_port
+from tests.peers.stack import start_app_under_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_DIR = ROOT / "app"
@@ -153,17 +153,8 @@ def start_app(tmp_path):
 
     def start(env: dict[str, str], workers: int = 2) -> AppServer:
         port = free_port()
-        service = Service(
-            "app",
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "stackapp.wsgi:app"],
-            tmp_path / f"app-{port}.log",
-            env={"BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
-                 "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"prometheus-{port}"), "FAILURE_RATE": "0",
-                 "SERVER_NAME": "integration-test", **env},
-            cwd=APP_DIR,
-        ).start()
+        service = start_app_under_gunicorn(tmp_path, port, {"SERVER_NAME": "integration-test", **env}, workers)
         started.append(service)
-        service.wait_for_http(f"http://127.0.0.1:{port}/health", timeout=30)
         return AppServer(f"http://127.0.0.1:{port}", service)
 
     yield start
@@ -171,10 +162,32 @@ def start_app(tmp_path):
         service.stop()
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    """Remove the app's settings from this process's environment, so a test sets exactly what it means."""
-    for name in list(os.environ):
-        if name.startswith(("SENTRY_", "OTEL_", "TRACE_", "TRACING_", "GRAFANA_", "FAILURE_")):
-            monkeypatch.delenv(name)
-    return monkeypatch
+@pytest.fixture(scope="session")
+def binaries() -> dict[str, Path]:
+    """The real collector, Prometheus, promtool and Loki: found in the cache or built now (minutes, once)."""
+    from tests.peers import build
+
+    return {"otelcol": build.build_collector(), **build.build_prometheus(), "loki": build.build_loki()}
+
+
+def eventually(check, timeout: float = 60.0, interval: float = 1.0, what: str = "condition"):
+    """Call `check` until it returns something truthy; fail with its last answer after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (OSError, urllib.error.URLError, KeyError, ValueError) as error:
+            last = error
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not true after {timeout:.0f}s; last answer: {last!r}")
+
+
+def get_json(url: str, timeout: float = 10.0, headers: dict[str, str] | None = None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
+        return json.loads(response.read())

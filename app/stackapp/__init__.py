@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, Response
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -9,6 +11,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from .settings import Settings, SettingsError
 
 __all__ = ["create_app", "Settings", "SettingsError"]
+
+# The stable HTTP semantic conventions (http.request.method, http.route, http.response.status_code and the
+# http.server.request.duration metric): the collector's span_metrics dimensions and the dashboards use them.
+# Read once, when the Flask instrumentation first instruments an app.
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
 # Health checks and scrapes arrive every few seconds: tracing them would bury the requests that matter.
 UNTRACED_URLS = "health,ready,metrics"

@@ -1,0 +1,123 @@
+"""A STAND-IN for Sentry's OTLP traces endpoint (Relay's /api/<project>/integration/otlp/v1/traces/).
+
+Self-hosted Sentry cannot run here. This capture server checks what Relay checks about the collector's
+requests (the project's path, the `x-sentry-auth: sentry sentry_key=<public key>` header) and decodes the OTLP
+protobuf payload, so tests can assert that the collector delivered a request's spans, with its trace id, to
+the URL and with the key that sentry-init.sh writes. It does not do what Sentry does with the spans.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import secrets
+import threading
+import zlib
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+PATH = re.compile(r"^/api/(?P<project>\d+)/integration/otlp/v1/traces/?$")
+AUTH = re.compile(r"^sentry\s+sentry_key=(?P<key>[0-9a-f]+)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class ReceivedSpan:
+    trace_id: str
+    span_id: str
+    name: str
+    service_name: str
+    attributes: dict
+
+
+class SentryOtlpStandIn:
+    def __init__(self, project_id: str = "1"):
+        self.project_id = project_id
+        self.public_key = secrets.token_hex(16)
+        self.spans: list[ReceivedSpan] = []
+        self.rejected: list[str] = []
+        self.refuse = False  # answer 503, as a Relay that is down or overloaded would
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def traces_url(self) -> str:
+        host, port = self._server.server_address
+        return f"http://{host}:{port}/api/{self.project_id}/integration/otlp/v1/traces/"
+
+    def start(self) -> "SentryOtlpStandIn":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def trace_ids(self) -> set[str]:
+        with self._lock:
+            return {span.trace_id for span in self.spans}
+
+    def _handler(self):
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                problem = stand_in._problem(self.path, self.headers, body)
+                if stand_in.refuse:
+                    return self._answer(503, b"refusing on purpose")
+                if problem:
+                    with stand_in._lock:
+                        stand_in.rejected.append(problem)
+                    return self._answer(401 if "auth" in problem else 400, problem.encode())
+                self._answer(200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf")
+
+            def _answer(self, status: int, body: bytes, content_type: str = "text/plain"):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+    def _problem(self, path: str, headers, body: bytes) -> str | None:
+        match = PATH.match(path)
+        if not match or match["project"] != self.project_id:
+            return f"wrong path {path}"
+        auth = AUTH.match(headers.get("x-sentry-auth", ""))
+        if not auth or auth["key"] != self.public_key:
+            return f"bad auth header {headers.get('x-sentry-auth')!r}"
+        if headers.get("Content-Type") != "application/x-protobuf":
+            return f"unexpected content type {headers.get('Content-Type')}"
+        encoding = headers.get("Content-Encoding", "")
+        decoders = {"": bytes, "gzip": gzip.decompress, "deflate": zlib.decompress}
+        if encoding not in decoders:
+            return f"unsupported content encoding {encoding}"
+        body = decoders[encoding](body)
+        request = ExportTraceServiceRequest()
+        try:
+            request.ParseFromString(body)
+        except Exception as error:  # noqa: BLE001 (any decode failure is the finding)
+            return f"payload is not OTLP traces: {error}"
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(ReceivedSpan(
+                        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), name=span.name,
+                        service_name=resource.get("service.name", ""),
+                        attributes={a.key: a.value for a in span.attributes},
+                    ))
+        with self._lock:
+            self.spans.extend(received)
+        return None
