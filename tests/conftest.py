@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ from sentry_sdk.transport import Transport
 
 from stackapp import create_app, telemetry
 from stackapp.settings import Settings
+from tests.peers import build
 from tests.peers.bugsink import Bugsink
 from tests.peers.process import Service, free_port
 from tests.peers.stack import start_app_under_gunicorn
@@ -165,15 +170,11 @@ def start_app(tmp_path):
 @pytest.fixture(scope="session")
 def binaries() -> dict[str, Path]:
     """The real collector, Prometheus, promtool and Loki: found in the cache or built now (minutes, once)."""
-    from tests.peers import build
-
     return {"otelcol": build.build_collector(), **build.build_prometheus(), "loki": build.build_loki()}
 
 
 def eventually(check, timeout: float = 60.0, interval: float = 1.0, what: str = "condition"):
     """Call `check` until it returns something truthy; fail with its last answer after `timeout` seconds."""
-    import time
-
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -191,3 +192,61 @@ def eventually(check, timeout: float = 60.0, interval: float = 1.0, what: str = 
 def get_json(url: str, timeout: float = 10.0, headers: dict[str, str] | None = None):
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
         return json.loads(response.read())
+
+
+@dataclass
+class Workspace:
+    """A copy of this repository (what git tracks) in which sentry-init.sh runs against a stand-in docker."""
+
+    root: Path
+    state: Path
+    env: dict[str, str]
+
+    def sentry_init(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "sentry-init.sh", *args], cwd=self.root, env={**self.env, **env},
+                              capture_output=True, text=True, timeout=120)
+
+    def calls(self) -> list[list[str]]:
+        path = self.state / "calls.jsonl"
+        return [json.loads(line)["argv"] for line in path.read_text().splitlines()] if path.exists() else []
+
+    def compose(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """The real Docker Compose CLI (no daemon needed for `config`)."""
+        return subprocess.run([self.env["DOCKER_STAND_IN_COMPOSE"], *args], cwd=self.root,
+                              env={**self.env, **env}, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Workspace:
+    root = tmp_path / "repo"
+    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    for name in tracked:
+        if (ROOT / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, root / name)
+
+    # The stand-in self-hosted repository, tagged like the real release.
+    upstream = tmp_path / "self-hosted-stand-in"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "self-hosted-stand-in", upstream)
+    version = build.read_versions()["SENTRY_SELF_HOSTED_VERSION"]
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                    ["tag", version]):
+        subprocess.run(["git", *command], cwd=upstream, check=True, capture_output=True)
+
+    state = tmp_path / "docker-state"
+    state.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").symlink_to(ROOT / "tests" / "peers" / "docker_stand_in.py")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "COMPOSE_", "DOCKER_"))},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "DOCKER_STAND_IN_DIR": str(state),
+        "DOCKER_STAND_IN_COMPOSE": str(Path(sys.executable).with_name("docker-compose")),
+        "SENTRY_SELF_HOSTED_REPO": f"file://{upstream}",
+        # Free ports, so the port check passes whatever else this machine runs.
+        **{name: str(free_port()) for name in ("SENTRY_PORT", "APP_PORT", "GRAFANA_PORT", "PROMETHEUS_PORT",
+                                               "LOKI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT")},
+    }
+    return Workspace(root, state, env)
