@@ -44,8 +44,8 @@ test: peers ## Run every test: unit, config, and end to end on 127.0.0.1 (needs 
 test-unit: $(VENV)/.installed ## Run the unit tests only (seconds, no peers)
 	$(PY) -m pytest tests/unit
 
-smoke: ## Prove a running stack delivers every signal (not built yet: issue 5)
-	@echo "make smoke is not built yet (issue 5)"; exit 1
+smoke: ## Prove the running stack delivered every signal of one request, with one trace id
+	$(PYTHON) tools/smoke.py
 
 bench: ## Measure instrumentation cost and time to signal (not built yet: issue 6)
 	@echo "make bench is not built yet (issue 6)"; exit 1

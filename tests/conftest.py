@@ -32,7 +32,7 @@ from stackapp.settings import Settings
 from tests.peers import build
 from tests.peers.bugsink import Bugsink
 from tests.peers.process import Service, free_port
-from tests.peers.stack import start_app_under_gunicorn
+from tests.peers.stack import LoopbackStack, start_app_under_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_DIR = ROOT / "app"
@@ -171,6 +171,14 @@ def start_app(tmp_path):
 def binaries() -> dict[str, Path]:
     """The real collector, Prometheus, promtool and Loki: found in the cache or built now (minutes, once)."""
     return {"otelcol": build.build_collector(), **build.build_prometheus(), "loki": build.build_loki()}
+
+
+@pytest.fixture(scope="session")
+def loopback_stack(binaries, bugsink, tmp_path_factory) -> LoopbackStack:
+    """The whole stack on 127.0.0.1 (tests/peers/stack.py), shared: each test follows its own trace ids."""
+    running = LoopbackStack(tmp_path_factory.mktemp("stack"), binaries, bugsink).start()
+    yield running
+    running.stop()
 
 
 def eventually(check, timeout: float = 60.0, interval: float = 1.0, what: str = "condition"):

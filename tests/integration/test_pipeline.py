@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import eventually, get_json
-from tests.peers.stack import LoopbackStack
+from tests.conftest import AppServer, eventually, get_json
 
 ERROR_TRACE = secrets.token_hex(16)
 ZERO_TRACE = secrets.token_hex(16)
@@ -28,17 +27,13 @@ def traceparent(trace_id: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stack(binaries, bugsink, tmp_path_factory):
-    running = LoopbackStack(tmp_path_factory.mktemp("stack"), binaries, bugsink).start()
-    yield running
-    running.stop()
+def stack(loopback_stack):
+    return loopback_stack
 
 
 @pytest.fixture(scope="module")
 def traffic(stack):
     """A few kinds of request, two of them with a trace id chosen by the test."""
-    from tests.conftest import AppServer
-
     app = AppServer(stack.app_url, stack.services["app"])
     answers = {
         "error": app.get("/error", headers=traceparent(ERROR_TRACE)),

@@ -3,15 +3,18 @@
 Self-hosted Sentry cannot run here. This capture server checks what Relay checks about the collector's
 requests (the project's path, the `x-sentry-auth: sentry sentry_key=<public key>` header) and decodes the OTLP
 protobuf payload, so tests can assert that the collector delivered a request's spans, with its trace id, to
-the URL and with the key that sentry-init.sh writes. It does not do what Sentry does with the spans.
+the URL and with the key that sentry-init.sh writes. It does not do what Sentry does with the spans; it
+answers Sentry's events API for them (what `make smoke` asks) in Sentry's documented response format.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import secrets
 import threading
+import urllib.parse
 import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +71,20 @@ class SentryOtlpStandIn:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output quiet
                 pass
+
+            def do_GET(self):
+                # Sentry's events API, as `make smoke` asks it for a trace's spans: answered in Sentry's
+                # documented format from the spans this stand-in received.
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query)
+                if not url.path.startswith("/api/0/organizations/") or query.get("dataset") != ["spans"]:
+                    return self._answer(404, b"not a route of this stand-in")
+                trace_id = query.get("query", [""])[0].removeprefix("trace:")
+                with stand_in._lock:
+                    rows = [{"id": s.span_id, "trace": s.trace_id, "span.name": s.name}
+                            for s in stand_in.spans if s.trace_id == trace_id]
+                body = json.dumps({"data": rows, "meta": {"fields": {"id": "string", "trace": "string"}}})
+                self._answer(200, body.encode(), "application/json")
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
