@@ -162,3 +162,10 @@ def test_missing_docker_is_a_clear_error(workspace):
     path = os.pathsep.join(p for p in workspace.env["PATH"].split(os.pathsep)[1:] if not os.path.exists(
         os.path.join(p, "docker")))
     fails_with(workspace, "docker is not installed", PATH=path)
+
+
+def test_env_example_lists_exactly_what_sentry_init_writes(workspace):
+    assert workspace.sentry_init().returncode == 0
+    written = set(read_env(workspace.root / ".env"))
+    documented = set(read_env(workspace.root / ".env.example")) | set(build.read_versions())
+    assert written == documented

@@ -53,6 +53,13 @@ def test_error_raises_value_error_with_tags_and_context(client, recorded):
     assert "validating input" in crumbs and "input failed validation" in crumbs
 
 
+def test_events_name_the_user_the_caller_gives(client, recorded):
+    client.get("/error", headers={"X-User-Id": "user-42"})
+    client.get("/sentry-test")
+    assert [e["user"]["id"] for e in recorded.events] == ["user-42", "anonymous"]
+    assert all("ip_address" not in e["user"] for e in recorded.events)
+
+
 def test_error_responses_carry_event_id_trace_id_and_links(client, recorded, settings):
     body = client.get("/error").get_json()
     assert re.match(r"^[0-9a-f]{32}$", body["event_id"])
