@@ -1,6 +1,7 @@
 """Start a real server for a test on 127.0.0.1, wait until it answers, and make sure it stops.
 
 Each server dies with the test process (PR_SET_PDEATHSIG), so a killed test run leaves nothing listening.
+PDEATHSIG fires when the *thread* that started the server ends: start servers from the main thread.
 """
 
 from __future__ import annotations

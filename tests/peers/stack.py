@@ -13,6 +13,7 @@ here); its target points at a closed port.
 from __future__ import annotations
 
 import shutil
+import time
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,18 @@ class LoopbackStack:
         for service in reversed(list(self.services.values())):
             service.stop()
         self.sentry_otlp.stop()
+
+    READY_PATHS = {"loki": ("loki", "/ready"), "prometheus": ("prometheus", "/-/ready"),
+                   "otelcol": ("collector_health", "/"), "app": ("app", "/health")}
+
+    def restart(self, name: str, down_for: float = 0.0) -> None:
+        """Stop a service and start it again on the same ports and data, as `docker compose restart` does."""
+        service = self.services[name]
+        service.stop()
+        time.sleep(down_for)
+        service.start()
+        port_name, path = self.READY_PATHS[name]
+        service.wait_for_http(self.url(port_name) + path, timeout=90)
 
     def _service(self, name: str, cmd: list[str], env: dict[str, str] | None = None,
                  cwd: Path | None = None) -> Service:
