@@ -47,8 +47,9 @@ test-unit: $(VENV)/.installed ## Run the unit tests only (seconds, no peers)
 smoke: ## Prove the running stack delivered every signal of one request, with one trace id
 	$(PYTHON) tools/smoke.py
 
-bench: ## Measure instrumentation cost and time to signal (not built yet: issue 6)
-	@echo "make bench is not built yet (issue 6)"; exit 1
+bench: $(VENV)/.installed ## Measure instrumentation cost, time to signal, collector throughput, memory (needs wrk)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian/Ubuntu: apt-get install wrk)"; exit 1; }
+	$(PY) -m bench.run
 
 lock: ## Re-pin app/requirements.txt from app/requirements.in
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

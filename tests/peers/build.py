@@ -4,7 +4,7 @@ The versions are the ones docker-compose.yml pins (versions.env). The collector 
 builder from exactly the components otel-collector-config.yaml uses, so a component the config names but the
 image would not have fails here first.
 
-    python -m tests.peers.build [otelcol|prometheus|loki ...]   # prints NAME=PATH per binary
+    python -m tests.peers.build [otelcol|prometheus|loki|telemetrygen ...]   # prints NAME=PATH per binary
 
 Binaries land in $STACK_PEERS_CACHE (default ~/.cache/observability-stack/peers)/<name>-<version>/ and are
 reused as long as that directory's stamp exists.
@@ -180,6 +180,16 @@ def build_loki() -> Path:
     return _cached("loki", version, ["loki"], build)["loki"]
 
 
+def build_telemetrygen() -> Path:
+    version = read_versions()["TELEMETRYGEN_VERSION"]
+
+    def build(tmp: Path) -> dict[str, Path]:
+        _run(["go", "install", f"{CONTRIB}/cmd/telemetrygen@v{version}"], tmp, {"GOBIN": str(tmp / "bin")})
+        return {"telemetrygen": tmp / "bin" / "telemetrygen"}
+
+    return _cached("telemetrygen", version, ["telemetrygen"], build)["telemetrygen"]
+
+
 def _required_version(go_mod: Path, module: str) -> str:
     for line in go_mod.read_text().splitlines():
         parts = line.split()
@@ -192,11 +202,13 @@ BUILDERS = {
     "otelcol": lambda: {"otelcol": build_collector()},
     "prometheus": build_prometheus,
     "loki": lambda: {"loki": build_loki()},
+    "telemetrygen": lambda: {"telemetrygen": build_telemetrygen()},
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BUILDERS)
+    # With no names: what the tests need (telemetrygen is for `make bench` only).
+    names = argv or ["otelcol", "prometheus", "loki"]
     for name in names:
         if name not in BUILDERS:
             print(f"unknown binary {name!r}; choose from {', '.join(BUILDERS)}", file=sys.stderr)

@@ -33,6 +33,7 @@ class LoopbackStack:
     binaries: dict[str, Path]
     bugsink: Bugsink
     app_env: dict[str, str] = field(default_factory=dict)
+    keep_spans: bool = True
     services: dict[str, Service] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -40,7 +41,7 @@ class LoopbackStack:
         for name in ("loki", "loki_grpc", "prometheus", "otlp_grpc", "otlp_http", "collector_metrics",
                      "collector_health", "app", "grafana"):
             self.ports[name] = free_port()
-        self.sentry_otlp = SentryOtlpStandIn()
+        self.sentry_otlp = SentryOtlpStandIn(keep_spans=self.keep_spans)
         self.project = None
 
     # Addresses, as a user's .env would give them for compose.
