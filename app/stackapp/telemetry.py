@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sentry_sdk
@@ -54,8 +54,7 @@ class Telemetry:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
-    sentry_client: Any = None
-    stopped: bool = field(default=False)
+    stopped: bool = False
 
     def shutdown(self) -> None:
         """Flush what is queued, each exporter bounded by the export timeout."""
@@ -75,7 +74,7 @@ class Telemetry:
 def start(settings: Settings) -> Telemetry:
     """Start OpenTelemetry and Sentry for this process, exporting where the settings say."""
     telemetry = start_opentelemetry(settings)
-    telemetry.sentry_client = start_sentry(settings)
+    start_sentry(settings)
     return telemetry
 
 
@@ -180,7 +179,7 @@ def _configure_logging(tracer_provider: TracerProvider) -> None:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
-def start_sentry(settings: Settings, transport: type[Transport] | Transport | None = None):
+def start_sentry(settings: Settings, transport: type[Transport] | Transport | None = None) -> None:
     """Start (or restart with new settings) the Sentry client; the tests pass a transport that records."""
     for name in NOISY_LOGGERS:
         ignore_logger(name)
@@ -204,4 +203,3 @@ def start_sentry(settings: Settings, transport: type[Transport] | Transport | No
         shutdown_timeout=settings.export_timeout_s,
         **options,
     )
-    return sentry_sdk.get_client()
