@@ -202,6 +202,17 @@ def get_json(url: str, timeout: float = 10.0, headers: dict[str, str] | None = N
         return json.loads(response.read())
 
 
+def copy_of_repository(root: Path) -> Path:
+    """The files git tracks (or would: new, not ignored), copied to `root`: a user's fresh clone."""
+    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    for name in tracked:
+        if (ROOT / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, root / name)
+    return root
+
+
 @dataclass
 class Workspace:
     """A copy of this repository (what git tracks) in which sentry-init.sh runs against a stand-in docker."""
@@ -226,13 +237,7 @@ class Workspace:
 
 @pytest.fixture
 def workspace(tmp_path) -> Workspace:
-    root = tmp_path / "repo"
-    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()
-    for name in tracked:
-        if (ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, root / name)
+    root = copy_of_repository(tmp_path / "repo")
 
     # The stand-in self-hosted repository, tagged like the real release.
     upstream = tmp_path / "self-hosted-stand-in"

@@ -39,9 +39,10 @@ class ReceivedSpan:
 
 
 class SentryOtlpStandIn:
-    def __init__(self, project_id: str = "1", keep_spans: bool = True):
+    def __init__(self, project_id: str = "1", keep_spans: bool = True, host: str = "127.0.0.1", port: int = 0,
+                 public_key: str | None = None):
         self.project_id = project_id
-        self.public_key = secrets.token_hex(16)
+        self.public_key = public_key or secrets.token_hex(16)
         # A benchmark's millions of spans are counted, not kept.
         self.keep_spans = keep_spans
         self.spans: list[ReceivedSpan] = []
@@ -50,7 +51,7 @@ class SentryOtlpStandIn:
         self.rejected: list[str] = []
         self.refuse = False  # answer 503, as a Relay that is down or overloaded would
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer((host, port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -61,6 +62,9 @@ class SentryOtlpStandIn:
     def start(self) -> "SentryOtlpStandIn":
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -148,3 +152,17 @@ class SentryOtlpStandIn:
             if self.keep_spans:
                 self.spans.extend(received)
         return None
+
+
+if __name__ == "__main__":
+    # As a container (tests/compose): the project and key come from the environment, as sentry-init.sh's are.
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description="Sentry OTLP traces endpoint stand-in")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    server = SentryOtlpStandIn(os.environ.get("SENTRY_PROJECT_ID", "1"), keep_spans=True, host=args.host,
+                               port=args.port, public_key=os.environ["SENTRY_PUBLIC_KEY"])
+    server.serve_forever()
