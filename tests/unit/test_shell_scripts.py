@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ENTRY_POINTS = ["sentry-init.sh", ".ci/run", "tests/fixtures/self-hosted-stand-in/install.sh"]
+ENTRY_POINTS = ["sentry-init.sh", ".ci/run", "tests/fixtures/self-hosted-stand-in/install.sh",
+                "tests/compose/stand-ins/bugsink/entrypoint.sh"]
 SHELLCHECK = str(Path(sys.executable).with_name("shellcheck"))
 
 
