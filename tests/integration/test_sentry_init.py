@@ -168,3 +168,10 @@ def test_missing_docker_is_a_clear_error(workspace, tmp_path):
             if not program.name.startswith("docker") and not (without_docker / program.name).exists():
                 (without_docker / program.name).symlink_to(program)
     fails_with(workspace, "docker is not installed", PATH=str(without_docker))
+
+
+def test_env_example_lists_exactly_what_sentry_init_writes(workspace):
+    assert workspace.sentry_init().returncode == 0
+    written = set(read_env(workspace.root / ".env"))
+    documented = set(read_env(workspace.root / ".env.example")) | set(build.read_versions())
+    assert written == documented
