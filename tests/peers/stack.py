@@ -13,8 +13,8 @@ here); its target points at a closed port.
 from __future__ import annotations
 
 import shutil
-import time
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,6 @@ class LoopbackStack:
         self.sentry_otlp = SentryOtlpStandIn(keep_spans=self.keep_spans)
         self.project = None
 
-    # Addresses, as a user's .env would give them for compose.
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
