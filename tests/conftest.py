@@ -222,7 +222,8 @@ class Workspace:
     env: dict[str, str]
 
     def sentry_init(self, *args: str, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", "sentry-init.sh", *args], cwd=self.root, env={**self.env, **env},
+        # As a user runs it (which also needs its executable bit).
+        return subprocess.run(["./sentry-init.sh", *args], cwd=self.root, env={**self.env, **env},
                               capture_output=True, text=True, timeout=120)
 
     def calls(self) -> list[list[str]]:

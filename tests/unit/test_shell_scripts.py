@@ -47,3 +47,12 @@ def test_each_step_file_defines_the_function_it_is_named_after():
         if step.stem in ("lib", "settings"):
             continue
         assert re.search(rf"^{step.stem.replace('-', '_')}\(\) \{{", step.read_text(), re.M), step.name
+
+
+def test_entry_points_are_executable_as_committed():
+    modes = subprocess.run(["git", "ls-files", "-s", *ENTRY_POINTS], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert len(modes) == len(ENTRY_POINTS), "an entry point is not tracked by git"
+    for line in modes:
+        mode, _, _, path = line.split(maxsplit=3)
+        assert mode == "100755", f"{path} is not executable ({mode})"
