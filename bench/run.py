@@ -23,18 +23,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.probes import cpu_seconds, family, memory_mb, wrk
+from bench.probes import wrk
 from tests.peers import build
 from tests.peers.bugsink import Bugsink
-from tests.peers.process import free_port
+from tests.peers.process import cpu_seconds, family, free_port, memory_mb
+from tests.peers.queries import exemplar_trace_ids, loki_streams
 from tests.peers.stack import LoopbackStack, start_app_under_gunicorn
 
 OFF = {"SENTRY_DSN": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "", "TRACING_ENABLED": "false"}
-
-
-def get_json(url: str, headers: dict[str, str] | None = None):
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
-        return json.loads(response.read())
 
 
 # ------------------------------------------------------------------------------ instrumentation cost
@@ -105,27 +101,18 @@ def time_to_signal(stack: LoopbackStack, requests: int) -> dict[str, list[float]
 
 
 def _loki_trace_ids(stack: LoopbackStack, prefix: str) -> set[str]:
-    params = urllib.parse.urlencode({"query": f'{{service_name="flask-app"}} | trace_id=~"{prefix}.*"',
-                                     "start": int((time.time() - 600) * 1e9), "limit": 5000})
-    streams = get_json(f"{stack.url('loki')}/loki/api/v1/query_range?{params}")["data"]["result"]
+    streams = loki_streams(stack.url("loki"), f'{{service_name="flask-app"}} | trace_id=~"{prefix}.*"', 600)
     return {s["stream"]["trace_id"] for s in streams if "trace_id" in s["stream"]}
 
 
 def _exemplar_trace_ids(stack: LoopbackStack, prefix: str) -> set[str]:
-    params = urllib.parse.urlencode({"query": 'traces_span_metrics_duration_milliseconds_bucket{http_route="/error"}',
-                                     "start": time.time() - 600, "end": time.time() + 60})
-    series = get_json(f"{stack.url('prometheus')}/api/v1/query_exemplars?{params}")["data"]
-    return {e["labels"]["trace_id"] for s in series for e in s["exemplars"]
-            if e["labels"].get("trace_id", "").startswith(prefix)}
+    found = exemplar_trace_ids(stack.url("prometheus"),
+                               'traces_span_metrics_duration_milliseconds_bucket{http_route="/error"}', 600)
+    return {trace_id for trace_id in found if trace_id and trace_id.startswith(prefix)}
 
 
 def _bugsink_event_ids(stack: LoopbackStack) -> set[str]:
-    headers = {"Authorization": f"Bearer {stack.bugsink.token}"}
-    api = f"{stack.bugsink.url}/api/canonical/0"
-    ids = set()
-    for issue in get_json(f"{api}/issues/?project={stack.project['id']}", headers)["results"]:
-        ids |= {e["event_id"].replace("-", "") for e in get_json(f"{api}/events/?issue={issue['id']}", headers)["results"]}
-    return ids
+    return {e["event_id"].replace("-", "") for e in stack.bugsink.event_summaries(stack.project["id"])}
 
 
 # ------------------------------------------------------------------------------ collector throughput

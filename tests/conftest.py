@@ -197,11 +197,6 @@ def eventually(check, timeout: float = 60.0, interval: float = 1.0, what: str = 
     raise AssertionError(f"{what}: not true after {timeout:.0f}s; last answer: {last!r}")
 
 
-def get_json(url: str, timeout: float = 10.0, headers: dict[str, str] | None = None):
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
-        return json.loads(response.read())
-
-
 def copy_of_repository(root: Path) -> Path:
     """The files git tracks (or would: new, not ignored), copied to `root`: a user's fresh clone."""
     tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,

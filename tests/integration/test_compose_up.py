@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 
 from tests.compose.images import build_all, ensure_dockerd, unavailable_reason
-from tests.conftest import copy_of_repository, eventually, get_json
+from tests.conftest import copy_of_repository, eventually
 from tests.peers import build
+from tests.peers.bugsink import BugsinkApi
 from tests.peers.process import free_port
+from tests.peers.queries import loki_line_count
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = str(Path(sys.executable).with_name("docker-compose"))
@@ -91,24 +93,13 @@ def compose_stack(tmp_path_factory):
         # Sentry's stand-in first: the app's DSN names a project in it.
         stack.compose("up", "-d", "--wait", "bugsink")
         token = stack.compose("exec", "-T", "bugsink", "cat", "/data/token").stdout.strip()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-        def api(method, path, body=None):
-            request = urllib.request.Request(f"{stack.url('BUGSINK_PORT')}/api/canonical/0/{path}", method=method,
-                                             data=json.dumps(body).encode() if body else None, headers=headers)
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read())
-
-        team = api("POST", "teams/", {"name": "compose"})["id"]
-        project = api("GET", f"projects/{api('POST', 'projects/', {'team': team, 'name': 'flask-app'})['id']}/")
+        project = BugsinkApi(stack.url("BUGSINK_PORT"), token).create_project("flask-app")
         dsn = urllib.parse.urlsplit(project["dsn"])
         settings["SENTRY_DSN"] = f"http://{dsn.username}@nginx{dsn.path}"  # as containers reach Sentry
         write_env(root, settings)
         stack.token, stack.bugsink_project = token, str(project["id"])
 
-        started = time.monotonic()
         stack.compose("up", "-d", "--build", "--wait", "--wait-timeout", "300")
-        stack.up_seconds = time.monotonic() - started
         yield stack
     finally:
         stack.compose("down", "-v", "--remove-orphans", "--timeout", "10")
@@ -159,11 +150,8 @@ def test_no_log_line_is_lost_when_the_loki_container_restarts(compose_stack):
         request()
 
     def counted():
-        params = urllib.parse.urlencode({
-            "query": f'{{service_name="flask-app"}} |= "said hello" | trace_id=~"{prefix}.*"',
-            "start": int((time.time() - 900) * 1e9), "limit": 5000})
-        streams = get_json(f"{stack.url('LOKI_PORT')}/loki/api/v1/query_range?{params}")["data"]["result"]
-        lines = sum(len(s["values"]) for s in streams)
+        lines = loki_line_count(stack.url("LOKI_PORT"),
+                                f'{{service_name="flask-app"}} |= "said hello" | trace_id=~"{prefix}.*"')
         return lines if lines >= sent else None
 
     assert eventually(counted, timeout=180, interval=3, what=f"{sent} lines in Loki") == sent

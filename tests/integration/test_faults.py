@@ -6,7 +6,6 @@ test can stop it.
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 import statistics
@@ -17,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import AppServer, eventually, get_json
+from tests.conftest import AppServer, eventually
 from tests.peers.bugsink import Bugsink
+from tests.peers.process import family, memory_mb
+from tests.peers.queries import loki_line_count
 from tests.peers.stack import LoopbackStack
 
 
@@ -45,12 +46,8 @@ def traced_requests(app: AppServer, count: int, prefix: str, path: str = "/") ->
     return trace_ids
 
 
-def loki_line_count(stack, prefix: str) -> int:
-    params = urllib.parse.urlencode({
-        "query": f'{{service_name="flask-app"}} |= "said hello" | trace_id=~"{prefix}.*"',
-        "start": int((time.time() - 900) * 1e9), "limit": 5000})
-    streams = get_json(f"{stack.url('loki')}/loki/api/v1/query_range?{params}")["data"]["result"]
-    return sum(len(stream["values"]) for stream in streams)
+def said_hello_count(stack, prefix: str) -> int:
+    return loki_line_count(stack.url("loki"), f'{{service_name="flask-app"}} |= "said hello" | trace_id=~"{prefix}.*"')
 
 
 # --------------------------------------------------------------------------------------------- bad input
@@ -119,7 +116,7 @@ def test_no_log_line_is_lost_when_loki_restarts_mid_traffic(stack, app):
 
     # The collector's sending queue and retries carry what arrived while Loki was down.
     def all_lines():
-        counted = loki_line_count(stack, prefix)
+        counted = said_hello_count(stack, prefix)
         return counted if counted >= len(sent) else None
 
     counted = eventually(all_lines, timeout=120, interval=3, what=f"{len(sent)} log lines in Loki")
@@ -130,7 +127,7 @@ def test_the_app_reconnects_on_its_own_after_the_collector_restarts(stack, app):
     stack.restart("otelcol", down_for=2.0)
     prefix = secrets.token_hex(6)
     sent = traced_requests(app, 10, prefix)
-    eventually(lambda: loki_line_count(stack, prefix) >= len(sent), timeout=90, interval=2,
+    eventually(lambda: said_hello_count(stack, prefix) >= len(sent), timeout=90, interval=2,
                what="log lines sent after the collector restarted")
     eventually(lambda: set(sent) <= stack.sentry_otlp.trace_ids(), timeout=60, what="their spans at Sentry's OTLP stand-in")
 
@@ -139,21 +136,7 @@ def test_the_app_reconnects_on_its_own_after_the_collector_restarts(stack, app):
 
 
 def worker_pids(master_pid: int) -> set[int]:
-    children = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == master_pid:
-                        children.add(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return children
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+    return set(family(master_pid)) - {master_pid}
 
 
 def latencies(app: AppServer, count: int) -> list[float]:
@@ -171,7 +154,7 @@ def test_with_loki_sentry_and_bugsink_down_the_app_stays_fast_and_bounded(stack,
     workers = worker_pids(master)
     assert len(workers) == 2
     before = latencies(app, 60)
-    memory_before = sum(rss_mb(pid) for pid in workers)
+    memory_before = memory_mb(list(workers))
 
     stack.services["loki"].stop()
     stack.sentry_otlp.refuse = True
@@ -184,5 +167,5 @@ def test_with_loki_sentry_and_bugsink_down_the_app_stays_fast_and_bounded(stack,
     assert statistics.median(during) < statistics.median(before) * 3 + 0.05, (statistics.median(before),
                                                                              statistics.median(during))
     assert max(during) < 2.0
-    grown = sum(rss_mb(pid) for pid in workers) - memory_before
+    grown = memory_mb(list(workers)) - memory_before
     assert grown < 100, f"the workers grew by {grown:.0f} MB while the backends were down"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AppServer, eventually, get_json
+from tests.conftest import AppServer, eventually
+from tests.peers.queries import exemplar_trace_ids, get_json, loki_streams, prometheus_query
 
 ERROR_TRACE = secrets.token_hex(16)
 ZERO_TRACE = secrets.token_hex(16)
@@ -47,14 +48,11 @@ def traffic(stack):
 
 
 def loki_query(stack, query: str) -> list[dict]:
-    params = urllib.parse.urlencode({"query": query, "start": str(int((time.time() - 900) * 1e9)),
-                                     "end": str(int((time.time() + 60) * 1e9)), "limit": "1000"})
-    return get_json(f"{stack.url('loki')}/loki/api/v1/query_range?{params}")["data"]["result"]
+    return loki_streams(stack.url("loki"), query)
 
 
 def prom_query(stack, query: str) -> list[dict]:
-    params = urllib.parse.urlencode({"query": query})
-    return get_json(f"{stack.url('prometheus')}/api/v1/query?{params}")["data"]["result"]
+    return prometheus_query(stack.url("prometheus"), query)
 
 
 def test_loki_has_the_request_log_lines_with_their_trace_id(stack, traffic):
@@ -79,15 +77,11 @@ def test_prometheus_has_the_app_counter_and_span_metrics_with_an_exemplar_of_the
         timeout=60, what="span metrics for /error")
     assert span_series[0]["metric"]["status_code"] == "STATUS_CODE_ERROR"
 
-    def exemplar_trace_ids():
-        params = urllib.parse.urlencode({
-            "query": 'traces_span_metrics_duration_milliseconds_bucket{service_name="flask-app"}',
-            "start": str(time.time() - 900), "end": str(time.time() + 60)})
-        found = get_json(f"{stack.url('prometheus')}/api/v1/query_exemplars?{params}")["data"]
-        ids = {e["labels"].get("trace_id") for series in found for e in series["exemplars"]}
-        return ids if ERROR_TRACE in ids else None
+    def exemplar_of_the_trace():
+        return ERROR_TRACE in exemplar_trace_ids(
+            stack.url("prometheus"), 'traces_span_metrics_duration_milliseconds_bucket{service_name="flask-app"}')
 
-    eventually(exemplar_trace_ids, timeout=60, what=f"an exemplar with trace id {ERROR_TRACE}")
+    eventually(exemplar_of_the_trace, timeout=60, what=f"an exemplar with trace id {ERROR_TRACE}")
 
 
 def test_the_sentry_otlp_stand_in_received_the_request_spans(stack, traffic):

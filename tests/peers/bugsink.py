@@ -36,15 +36,48 @@ def bugsink_venv() -> Path:
     return venv
 
 
-class Bugsink:
+class BugsinkApi:
+    """Bugsink's API (/api/canonical/0), for a server started here or one in a container."""
+
+    def __init__(self, url: str, token: str):
+        self.url, self.token = url, token
+        self._team_id: str | None = None
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/api/canonical/0/{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+
+    def create_project(self, name: str) -> dict:
+        """A new project; the answer has its `id` and `dsn`."""
+        if self._team_id is None:
+            self._team_id = self.api("POST", "teams/", {"name": "stack-tests"})["id"]
+        project = self.api("POST", "projects/", {"team": self._team_id, "name": name})
+        return self.api("GET", f"projects/{project['id']}/")
+
+    def event_summaries(self, project_id: str) -> list[dict]:
+        """Every stored event of a project, without its payload (cheap enough to poll)."""
+        return [summary for issue in self.api("GET", f"issues/?project={project_id}")["results"]
+                for summary in self.api("GET", f"events/?issue={issue['id']}")["results"]]
+
+    def events(self, project_id: str) -> list[dict]:
+        """Every stored event of a project, each with its full Sentry event payload under `data`."""
+        return [self.api("GET", f"events/{summary['id']}/") for summary in self.event_summaries(project_id)]
+
+
+class Bugsink(BugsinkApi):
+    """A Bugsink server on 127.0.0.1, on SQLite in `workdir`."""
+
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(f"http://127.0.0.1:{self.port}", token="")
         self.venv = bugsink_venv()
-        self.token = ""
         self.service: Service | None = None
-        self._team_id: str | None = None
 
     def _manage(self, *args: str, env: dict[str, str] | None = None) -> str:
         out = subprocess.run([str(self.venv / "bin" / "bugsink-manage"), *args], cwd=self.workdir,
@@ -77,27 +110,3 @@ class Bugsink:
     def stop(self) -> None:
         if self.service:
             self.service.stop()
-
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}/api/canonical/0/{path}", method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
-
-    def create_project(self, name: str) -> dict:
-        """A new project; the answer has its `id` and `dsn`."""
-        if self._team_id is None:
-            self._team_id = self.api("POST", "teams/", {"name": "stack-tests"})["id"]
-        project = self.api("POST", "projects/", {"team": self._team_id, "name": name})
-        return self.api("GET", f"projects/{project['id']}/")
-
-    def events(self, project_id: str) -> list[dict]:
-        """Every stored event of a project, each with its full Sentry event payload under `data`."""
-        events = []
-        for issue in self.api("GET", f"issues/?project={project_id}")["results"]:
-            for summary in self.api("GET", f"events/?issue={issue['id']}")["results"]:
-                events.append(self.api("GET", f"events/{summary['id']}/"))
-        return events

@@ -87,3 +87,50 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
             return 200 <= response.status < 300
     except urllib.error.HTTPError:
         return False
+
+
+# What a process family costs, from /proc (tests bound it, benchmarks report it).
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def family(pid: int) -> list[int]:
+    """A process and all its descendants (gunicorn's master and workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except OSError:
+            pass
+    return total / CLOCK_TICKS
+
+
+def memory_mb(pids: list[int], field: str = "VmRSS") -> float:
+    """Summed VmRSS (now) or VmHWM (peak so far) of the processes, in MB."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+        except (OSError, StopIteration):
+            pass
+    return total / 1024
